@@ -1,0 +1,1 @@
+"""GoFlow: workflow automation on AWS Step Functions."""

@@ -1,0 +1,1 @@
+"""Executions: starting runs, recording their outcome, reading and cancelling them."""

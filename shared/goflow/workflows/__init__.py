@@ -1,0 +1,1 @@
+"""Workflows: the document users write and the rules it must satisfy."""
