@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -290,6 +291,7 @@ def test_a_cancelled_run_ends_aborted(platform: Platform) -> None:
         }
     )
     execution = platform.start(workflow)
+    _wait_for_event(platform, execution.execution_arn, "WaitStateEntered")
 
     # When it is cancelled
     cancelled = platform.executions.cancel(platform.tenant, execution.id)
@@ -441,8 +443,6 @@ def test_state_machine_follows_the_workflow_lifecycle(platform: Platform) -> Non
 
 
 def _wait_for_machine(platform: Platform, execution_arn: str | None, timeout: float = 20.0) -> None:
-    import time
-
     give_up = time.monotonic() + timeout
     while time.monotonic() < give_up:
         if platform.sfn.describe_execution(executionArn=execution_arn)["status"] != "RUNNING":
@@ -485,3 +485,13 @@ def test_every_log_line_of_a_run_carries_its_identity(platform: Platform) -> Non
     for line in step_lines:
         assert line["action"] == "log"
     assert {line.get("function_name") for line in run_lines} >= {"ExecutorFunction", "OutcomeFunction"}
+
+
+def _wait_for_event(platform: Platform, execution_arn: str | None, event_type: str, timeout: float = 20.0) -> None:
+    give_up = time.monotonic() + timeout
+    while time.monotonic() < give_up:
+        events = platform.sfn.get_execution_history(executionArn=execution_arn)["events"]
+        if any(e["type"] == event_type for e in events):
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"no {event_type} event within {timeout} s")

@@ -96,7 +96,7 @@ class StatusChangeFeed:
         with self._lock:
             self._pending = [t for t in self._pending if t.is_alive()]
             self._pending.append(thread)
-        thread.start()
+            thread.start()  # inside the lock, so wait_idle never joins a thread not yet started
 
     def wait_idle(self, timeout: float = 10.0) -> None:
         """Block until every event published so far has been delivered (tests use this)."""
