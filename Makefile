@@ -29,3 +29,15 @@ format: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
+
+# SAM: the CLI lives in its own .sam-venv; build targets for `sam build` are in build.mk.
+include build.mk
+
+.PHONY: validate build
+
+validate: $(SAM_STAMP)
+	$(SAM) validate --lint
+	$(SAM_VENV)/bin/cfn-lint template.yaml
+
+build: $(SAM_STAMP)
+	$(SAM) build
