@@ -23,7 +23,7 @@ from goflow.workflows.service import WorkflowService
 @lru_cache(maxsize=16)
 def aws_client(service: str, region: str) -> Any:
     """One boto3 client per service and region for the life of the process (endpoint from the environment)."""
-    return boto3.session.Session().client(service, region_name=region)  # type: ignore[call-overload]
+    return boto3.session.Session().client(service, region_name=region)
 
 
 def _engine(settings: Settings) -> StepFunctionsEngine:

@@ -56,7 +56,7 @@ def _compile(expression: str) -> Placeholder:
     except JMESPathError as exc:
         raise TemplateSyntaxError(f"'{{{{ {expression} }}}}' is not a valid JMESPath expression") from exc
     refs: list[Reference] = []
-    _collect(parsed.parsed, refs)
+    _collect(dict(parsed.parsed), refs)
     return Placeholder(expression, parsed, tuple(dict.fromkeys(refs)))
 
 

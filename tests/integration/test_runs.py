@@ -203,14 +203,14 @@ def test_a_server_that_never_answers_is_cut_at_the_step_deadline(
 
 
 def test_a_workflow_whose_execution_timeout_passes_mid_run_ends_recorded(platform: Platform) -> None:
-    # Given a 2 s workflow whose second step would still be running when the workflow deadline passes
+    # Given a 4 s workflow whose second step would still be running when the workflow deadline passes
     workflow = platform.create(
         {
             "name": "slow",
-            "execution_timeout": 2,
+            "execution_timeout": 4,
             "steps": [
-                {"id": "first", "action": "mock", "config": {"delay_seconds": 1.2}, "timeout_seconds": 2},
-                {"id": "second", "action": "mock", "config": {"delay_seconds": 1.9}, "timeout_seconds": 2},
+                {"id": "first", "action": "mock", "config": {"delay_seconds": 0.2}, "timeout_seconds": 4},
+                {"id": "second", "action": "mock", "config": {"delay_seconds": 30}, "timeout_seconds": 4},
             ],
         }
     )
@@ -487,7 +487,9 @@ def test_every_log_line_of_a_run_carries_its_identity(platform: Platform) -> Non
     assert {line.get("function_name") for line in run_lines} >= {"ExecutorFunction", "OutcomeFunction"}
 
 
-def _wait_for_event(platform: Platform, execution_arn: str | None, event_type: str, timeout: float = 20.0) -> None:
+def _wait_for_event(
+    platform: Platform, execution_arn: str | None, event_type: str, timeout: float = 20.0
+) -> None:
     give_up = time.monotonic() + timeout
     while time.monotonic() < give_up:
         events = platform.sfn.get_execution_history(executionArn=execution_arn)["events"]

@@ -79,7 +79,7 @@ class StatusChangeFeed:
             original(comm)
             feed.publish(status_change_event(comm.execution))
 
-        BaseExecutionWorkerCommunication.terminated = terminated  # type: ignore[method-assign]
+        BaseExecutionWorkerCommunication.terminated = terminated  # type: ignore[method-assign,assignment]
 
         def restore() -> None:
             BaseExecutionWorkerCommunication.terminated = original  # type: ignore[method-assign]

@@ -93,7 +93,7 @@ def _attribute(module: ModuleType, name: str, path: Path) -> Handler:
     handler = getattr(module, name, None)
     if not callable(handler):
         raise ImportError(f"{path} has no callable '{name}'")
-    return handler  # type: ignore[no-any-return]
+    return handler
 
 
 class LambdaDispatcher:
