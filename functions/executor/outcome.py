@@ -23,6 +23,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     logger.append_keys(execution_id=detail.get("name"), status=detail.get("status"))
     execution = execution_service().record_outcome(detail)
     if execution is None:
+        metrics.add_metric(name="StatusEventIgnored", unit=MetricUnit.Count, value=1)
         return {"recorded": False}
     logger.append_keys(
         tenant_id=execution.tenant_id, workflow_id=execution.workflow_id, trace_id=execution.trace_id

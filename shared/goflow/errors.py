@@ -101,6 +101,12 @@ class ExecutionFinishedError(ConflictError):
     code = "execution_finished"
 
 
+class ExecutionNotCancellableError(ConflictError):
+    """Express runs have no StopExecution; they end on their own within their execution_timeout."""
+
+    code = "execution_not_cancellable"
+
+
 class IdempotencyConflictError(ConflictError):
     """The same Idempotency-Key was sent again with a different request body."""
 

@@ -91,7 +91,17 @@ class Platform:
             except Exception:  # noqa: BLE001 - the machine may already be deleted
                 continue
             for item in running:
-                self.sfn.stop_execution(executionArn=item["executionArn"])
+                _stop_when_started(self.sfn, item["executionArn"])
+
+
+def _stop_when_started(sfn: Any, execution_arn: str, attempts: int = 20) -> None:
+    """Stop an execution; moto cannot stop one whose worker thread has not started yet."""
+    for _ in range(attempts):
+        try:
+            sfn.stop_execution(executionArn=execution_arn)
+            return
+        except AttributeError:
+            time.sleep(0.05)
 
 
 def _register_functions(dispatcher: LambdaDispatcher, lam: Any, role_arn: str) -> dict[str, str]:

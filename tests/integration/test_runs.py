@@ -69,6 +69,7 @@ def test_seed_example_sends_the_rendered_welcome_email(platform: Platform) -> No
     assert email.destinations["ToAddresses"] == ["alex@example.com"]
     assert email.body == "Welcome Alex! Your pro plan is ready."
     assert step(execution, "send_email").output["to"] == ["alex@example.com"]
+    assert step(execution, "send_email").output["message"] == "Welcome Alex! Your pro plan is ready."
 
 
 def test_seed_example_without_plan_uses_the_default(platform: Platform) -> None:

@@ -168,3 +168,110 @@ def test_a_wait_template_that_is_not_a_plain_reference_is_rejected_naming_the_fi
 
     # Then the error names the field
     assert raised.value.details[0].field == "steps[0].config.seconds"
+
+
+def test_express_machines_record_their_own_outcome_in_goflow_states() -> None:
+    # Given an express workflow: a step that may fail the run, a wait, then a step that continues on error
+    definition = build_definition(
+        workflow(
+            [
+                {"id": "a", "action": "transform", "config": {"value": 1}},
+                {"id": "pause", "action": "wait", "config": {"seconds": 1}},
+                {"id": "b", "action": "transform", "config": {"value": 2}, "on_error": "continue"},
+            ],
+            mode="express",
+            execution_timeout=60,
+        ),
+        EXECUTOR,
+    )
+    states = definition["States"]
+
+    # Then the failing step catches into goflow.failed, keeping its error at $.steps.<id>
+    assert states["a"]["Catch"] == [
+        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.steps.a", "Next": "goflow.failed"}
+    ]
+    assert states["a"]["Next"] == "pause" and "End" not in states["a"]
+    assert "Catch" not in states["pause"]  # ASL allows no Catch on a Wait state
+    # And the last step (even one that continues on error) goes on to goflow.succeeded, never End
+    assert states["b"]["Next"] == "goflow.succeeded" and "End" not in states["b"]
+    assert states["b"]["Catch"] == [
+        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.steps.b", "Next": "goflow.succeeded"}
+    ]
+    assert DONE_STATE not in states
+    assert list(states) == ["a", "pause", "b", "goflow.succeeded", "goflow.failed", "goflow.fail"]
+    assert all("." in name for name in states if name.startswith("goflow"))
+
+
+def test_express_finish_states_invoke_the_executor_with_a_finish_event() -> None:
+    # Given an express workflow whose first step continues on error and whose second may fail the run
+    definition = build_definition(
+        workflow(
+            [
+                {"id": "a", "action": "transform", "config": {"value": 1}, "on_error": "continue"},
+                {"id": "b", "action": "transform", "config": {"value": 2}},
+            ],
+            mode="express",
+        ),
+        EXECUTOR,
+    )
+    states = definition["States"]
+    service_retry = states["b"]["Retry"]
+
+    # Then goflow.succeeded ends the machine after recording SUCCEEDED, leaving the state untouched
+    assert states["goflow.succeeded"] == {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::lambda:invoke",
+        "Parameters": {
+            "FunctionName": EXECUTOR,
+            "Payload": {"finish": {"status": "SUCCEEDED", "steps": ["a", "b"]}, "state.$": "$"},
+        },
+        "ResultPath": None,
+        "Retry": service_retry,
+        "End": True,
+    }
+    # And goflow.failed records FAILED (naming the steps that may continue) before failing the machine
+    failed = states["goflow.failed"]
+    assert failed["Parameters"]["Payload"] == {
+        "finish": {"status": "FAILED", "steps": ["a", "b"], "continue_steps": ["a"]},
+        "state.$": "$",
+    }
+    assert (failed["ResultPath"], failed["Retry"], failed["Next"]) == (None, service_retry, "goflow.fail")
+    assert states["goflow.fail"] == {
+        "Type": "Fail",
+        "Error": "GoFlow.StepFailed",
+        "Cause": "the run failed; see its execution record",
+    }
+
+
+def test_an_express_machine_with_no_step_that_can_fail_has_no_unreachable_failed_state() -> None:
+    # Given an express workflow whose only step continues on error
+    definition = build_definition(
+        workflow(
+            [{"id": "a", "action": "transform", "config": {"value": 1}, "on_error": "continue"}],
+            mode="express",
+        ),
+        EXECUTOR,
+    )
+
+    # Then there is no goflow.failed (Step Functions rejects unreachable states)
+    assert list(definition["States"]) == ["a", "goflow.succeeded"]
+
+
+def test_express_asl_is_deterministic_and_standard_asl_has_no_finish_states() -> None:
+    # Given the same steps as an express and as a standard workflow
+    steps = [
+        {"id": "a", "action": "transform", "config": {"value": {"x": 1, "y": 2}}},
+        {"id": "b", "action": "transform", "config": {"value": 2}, "on_error": "continue"},
+    ]
+    reordered = [{"on_error": "continue", "config": {"value": 2}, "action": "transform", "id": "b"}]
+
+    # When each is compiled
+    express = compile_workflow(workflow(steps, mode="express"), EXECUTOR)
+    express_again = compile_workflow(workflow([steps[0], *reordered], mode="express"), EXECUTOR)
+    standard = build_definition(workflow(steps), EXECUTOR)
+
+    # Then express compiles to identical bytes every time, and standard is as it always was
+    assert express == express_again
+    assert "goflow.succeeded" in json.loads(express)["States"]
+    assert list(standard["States"]) == ["a", "b", DONE_STATE]
+    assert "Catch" not in standard["States"]["a"] and standard["States"]["b"]["End"] is True

@@ -60,7 +60,7 @@ def summarize_steps(events: list[dict[str, Any]]) -> list[StepSummary]:
         elif current is None:
             continue
         elif kind in _SCHEDULED:
-            current.attempts += 1
+            current.attempts = (current.attempts or 0) + 1
         elif kind in _FAILED:
             details = event.get(_FAILED[kind], {})
             current.error = StepError(

@@ -18,11 +18,14 @@ class StepError(BaseModel):
 
 
 class StepSummary(BaseModel):
-    """One step of a run, as the execution history shows it."""
+    """One step of a run, as the execution history shows it.
+
+    An express run has no history: its steps carry no attempts (None) and no timings.
+    """
 
     step_id: str
     status: StepStatus
-    attempts: int = 0
+    attempts: int | None = 0
     started_at: datetime | None = None
     finished_at: datetime | None = None
     output: Any = None

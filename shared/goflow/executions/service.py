@@ -12,11 +12,18 @@ from goflow.errors import (
     EngineError,
     ExecutionAlreadyExistsError,
     ExecutionFinishedError,
+    ExecutionNotCancellableError,
     ExecutionNotFoundError,
     WorkflowInactiveError,
 )
 from goflow.executions.history import describe_failure, summarize_steps
-from goflow.executions.model import TERMINAL_STATUSES, Execution, ExecutionFailure
+from goflow.executions.model import (
+    TERMINAL_STATUSES,
+    Execution,
+    ExecutionFailure,
+    ExecutionStatus,
+    StepSummary,
+)
 from goflow.ids import new_execution_id, new_trace_id
 from goflow.pagination import Page
 from goflow.params import resolve_parameters
@@ -29,6 +36,10 @@ logger = logging.getLogger("goflow.executions")
 # A record still RUNNING this long after it started, with no execution behind it, never started.
 NEVER_STARTED_AFTER = timedelta(minutes=2)
 CANCELLED_ERROR = "GoFlow.Cancelled"
+# An express machine records its own end; one still RUNNING this long after its deadline was ended by
+# the machine's TimeoutSeconds (which no state can catch) before it could.
+EXPRESS_RECORD_GRACE = timedelta(seconds=60)
+NOT_CANCELLABLE = "express runs cannot be cancelled; they end within their execution_timeout (≤ 300 s)"
 
 
 def utcnow() -> datetime:
@@ -104,6 +115,8 @@ class ExecutionService:
         return self._reconcile(execution)
 
     def _reconcile(self, execution: Execution) -> Execution:
+        if execution.mode == "express":
+            return self._reconcile_express(execution)
         assert execution.execution_arn is not None
         try:
             run = self.engine.describe(execution.execution_arn)
@@ -116,11 +129,51 @@ class ExecutionService:
         self._finish(execution, run.status, run.stopped_at, run.error, run.cause)
         return self.executions.get(execution.tenant_id, execution.id)
 
+    def _reconcile_express(self, execution: Execution) -> Execution:
+        """Express executions cannot be described: a record still RUNNING well past its deadline was
+        ended by the machine's own timeout before its in-machine recorder ran."""
+        if self.clock() <= execution.deadline + EXPRESS_RECORD_GRACE:
+            return execution
+        timeout_s = _timeout_seconds(execution)
+        execution.status = "TIMED_OUT"
+        execution.finished_at = execution.deadline
+        execution.failure = describe_failure("TIMED_OUT", "States.Timeout", None, [], timeout_s)
+        if not self.executions.finish(execution):
+            logger.info("outcome already recorded", extra={"execution_id": execution.id})
+        return self.executions.get(execution.tenant_id, execution.id)
+
+    def record_finish(
+        self,
+        tenant_id: str,
+        execution_id: str,
+        status: ExecutionStatus,
+        steps: list[StepSummary],
+        failure: ExecutionFailure | None,
+        finished_at: datetime,
+    ) -> Execution:
+        """Record the end an express run reports from inside its own state machine.
+
+        Like every terminal write it never moves a record backwards: a run already recorded (a
+        repeated invocation, a reconcile that got there first) is returned unchanged.
+        """
+        execution = self.executions.get(tenant_id, execution_id)
+        if execution.is_terminal:
+            return execution
+        execution.status = status
+        execution.finished_at = finished_at
+        execution.steps = steps
+        execution.failure = failure
+        if not self.executions.finish(execution):
+            logger.info("outcome already recorded", extra={"execution_id": execution.id})
+        return self.executions.get(tenant_id, execution_id)
+
     def record_outcome(self, detail: dict[str, Any]) -> Execution | None:
         """Record what an EventBridge "Step Functions Execution Status Change" event reports.
 
         Never moves a record backwards: a duplicate or late event for a finished run changes nothing.
-        Returns the updated record, or None when the event is not about a GoFlow run.
+        Returns the updated record, or None when the event is not about a GoFlow run or is about an
+        express run: express machines record their own outcome (:meth:`record_finish`). AWS sends no
+        such events for them; an emulator that does (the local stack) must not race that recorder.
         """
         status = detail.get("status")
         if status not in TERMINAL_STATUSES:
@@ -133,6 +186,9 @@ class ExecutionService:
             )
             return None
         execution = self.executions.get(tenant_id, execution_id)
+        if execution.mode == "express":
+            logger.info("express runs record their own outcome", extra={"execution_id": execution_id})
+            return None
         if execution.is_terminal:
             return execution
         stopped = detail.get("stopDate")
@@ -149,7 +205,7 @@ class ExecutionService:
         cause: str | None,
     ) -> None:
         assert execution.execution_arn is not None
-        timeout_s = int((execution.deadline - execution.started_at).total_seconds())
+        timeout_s = _timeout_seconds(execution)
         steps = summarize_steps(self.engine.history(execution.execution_arn))
         execution.status = status  # type: ignore[assignment]
         execution.finished_at = stopped_at or self.clock()
@@ -159,10 +215,13 @@ class ExecutionService:
             logger.info("outcome already recorded", extra={"execution_id": execution.id})
 
     def cancel(self, tenant_id: str, execution_id: str) -> Execution:
-        """Stop a running execution; it ends ABORTED. 409 when it has already finished."""
+        """Stop a running execution; it ends ABORTED. 409 when it has already finished, or when it is
+        an express run (Step Functions cannot stop those)."""
         execution = self.get(tenant_id, execution_id)
         if execution.is_terminal:
             raise ExecutionFinishedError(f"execution {execution_id} already ended {execution.status}")
+        if execution.mode == "express":
+            raise ExecutionNotCancellableError(NOT_CANCELLABLE)
         assert execution.execution_arn is not None
         self.engine.stop(execution.execution_arn, CANCELLED_ERROR, "cancelled through the GoFlow API")
         self._finish(execution, "ABORTED", self.clock(), CANCELLED_ERROR, "cancelled through the GoFlow API")
@@ -190,6 +249,10 @@ def run_input(execution: Execution) -> dict[str, Any]:
             "trace_id": execution.trace_id,
         },
     }
+
+
+def _timeout_seconds(execution: Execution) -> int:
+    return int((execution.deadline - execution.started_at).total_seconds())
 
 
 def _tenant_of(run_input_json: Any) -> str | None:

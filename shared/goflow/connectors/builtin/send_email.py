@@ -83,7 +83,12 @@ class SendEmailConnector(Connector):
         except ClientError as exc:
             raise classify_client_error(exc, prefix="SES did not send the email: ") from exc
         ctx.logger.info("email sent", recipients=len(config.to), message_id=response["MessageId"])
-        return {"message_id": response["MessageId"], "to": config.to, "subject": subject}
+        return {
+            "message_id": response["MessageId"],
+            "to": config.to,
+            "subject": subject,
+            "message": config.message,
+        }
 
 
 def _workflow_name(data: Mapping[str, Any]) -> str:
