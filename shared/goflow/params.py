@@ -155,7 +155,9 @@ def schema_error_details(
 
 def path_sort_key(path: str) -> list[tuple[int, int, str]]:
     """Orders field paths naturally: ``tags[2]`` before ``tags[10]``."""
-    return [(0, int(t), "") if t.isdigit() else (1, 0, t) for t in re.findall(r"[^.\[\]]+", path)]
+    return [
+        (0, int(t), "") if t.isascii() and t.isdigit() else (1, 0, t) for t in re.findall(r"[^.\[\]]+", path)
+    ]
 
 
 def _ignored(error: SchemaValidationError, wording: _Wording) -> bool:

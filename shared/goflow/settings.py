@@ -20,6 +20,9 @@ class Settings(BaseModel):
     default_sender: str = Field("noreply@goflow.local", alias="GOFLOW_DEFAULT_SENDER")
     secrets_prefix: str = Field("goflow/", alias="GOFLOW_SECRETS_PREFIX")
     deadline_margin_ms: int = Field(1500, ge=0, alias="GOFLOW_DEADLINE_MARGIN_MS")
+    # Comma-separated CloudWatch log groups the API's Logs Insights links query (api, executor,
+    # outcome); empty: derived from the api function's own log group name.
+    log_groups: str = Field("", alias="GOFLOW_LOG_GROUPS")
     region: str = Field("us-east-1", alias="AWS_REGION")
 
 

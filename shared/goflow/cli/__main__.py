@@ -1,0 +1,5 @@
+"""``python -m goflow.cli``."""
+
+from goflow.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""One Powertools router per resource; ``goflow.http.app`` includes them all."""
