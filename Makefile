@@ -27,6 +27,13 @@ format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
+# GoFlow on this machine: moto AWS from template.yaml, in-process Lambda, API on 127.0.0.1:8080.
+local: $(STAMP)
+	$(PY) -m goflow.cli local
+
+bench: $(STAMP)
+	$(PY) benchmarks/run.py
+
 clean:
 	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
 

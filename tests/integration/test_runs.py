@@ -300,6 +300,7 @@ def test_a_cancelled_run_ends_aborted(platform: Platform) -> None:
     # Then it is recorded ABORTED, Step Functions agrees, and a second cancel is refused
     assert cancelled.status == "ABORTED"
     assert cancelled.failure is not None and cancelled.failure.error == "GoFlow.Cancelled"
+    _wait_for_machine(platform, execution.execution_arn)  # moto ends a stopped run on its worker thread
     platform.feed.wait_idle()
     described = platform.sfn.describe_execution(executionArn=execution.execution_arn)
     assert described["status"] == "ABORTED"

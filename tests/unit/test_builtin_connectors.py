@@ -296,7 +296,12 @@ def test_send_email_sends_with_the_default_sender_and_workflow_name(ses: Any) ->
     assert message.source == SENDER
     assert message.destinations["ToAddresses"] == ["alex@example.com"]
     assert (message.subject, message.body) == ("Welcome", "Hi Alex")
-    assert output == {"message_id": message.id, "to": ["alex@example.com"], "subject": "Welcome", "message": "Hi Alex"}
+    assert output == {
+        "message_id": message.id,
+        "to": ["alex@example.com"],
+        "subject": "Welcome",
+        "message": "Hi Alex",
+    }
 
 
 def test_send_email_honours_from_subject_and_several_recipients(ses: Any) -> None:
