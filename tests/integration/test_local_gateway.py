@@ -207,3 +207,16 @@ def test_cors_preflight_and_response_headers(gateway: Gateway, handler: Recorder
     assert response.headers["access-control-allow-origin"] == "https://app.example"
     assert "access-control-allow-origin" not in other.headers
     assert len(handler.events) == 2
+
+
+def test_an_empty_response_gets_no_invented_content_type(gateway: Gateway, handler: Recorder) -> None:
+    # Given a handler answering 204 with no body and no headers (as DELETE does)
+    handler.reply = {"statusCode": 204}
+
+    # When it is called through the gateway
+    response = httpx.delete(f"{gateway.url}/api/workflows/wf_1")
+
+    # Then the 204 carries no content-type, while a bodied answer without one defaults to JSON
+    assert response.status_code == 204 and "content-type" not in response.headers
+    handler.reply = {"statusCode": 200, "body": "{}"}
+    assert httpx.get(f"{gateway.url}/api/x").headers["content-type"] == "application/json"

@@ -326,9 +326,9 @@ def lambda_response(payload: Any) -> GatewayResponse:
     for cookie in payload.get("cookies") or []:
         headers.append(("set-cookie", str(cookie)))
     headers = [(k, v) for k, v in headers if k.lower() not in HOP_BY_HOP and k.lower() != "content-length"]
-    if not any(k.lower() == "content-type" for k, _ in headers):
-        headers.append(("content-type", "application/json"))
     body: Any = payload.get("body")
+    if body not in (None, "") and not any(k.lower() == "content-type" for k, _ in headers):
+        headers.append(("content-type", "application/json"))
     if body is None:
         data = b""
     elif payload.get("isBase64Encoded"):
