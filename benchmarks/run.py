@@ -27,23 +27,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from goflow.examples import welcome_email_workflow
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).resolve().parent / "results.json"
 RUNS = 3
 STARTUP_TARGET_S = 3.0
-SEED_WORKFLOW = {
-    "name": "Send Welcome Email",
-    "parameters": [
-        {"name": "customer_name", "type": "string", "required": True},
-        {"name": "email", "type": "string", "required": True},
-        {"name": "plan", "type": "string", "default": "free"},
-    ],
-    "action": "send_email",
-    "config": {
-        "to": "{{ params.email }}",
-        "message": "Welcome {{params.customer_name}}! Your {{params.plan}} plan is ready.",
-    },
-}
+SEED_WORKFLOW = welcome_email_workflow()
 
 
 def free_port() -> int:

@@ -10,23 +10,12 @@ import boto3
 import httpx
 import pytest
 
+from goflow.examples import welcome_email_workflow
 from tests.e2e.conftest import LocalStackProcess, create_workflow, trigger, wait_for_end
 
 pytestmark = pytest.mark.e2e
 
-SEED_WORKFLOW: dict[str, Any] = {
-    "name": "Send Welcome Email",
-    "parameters": [
-        {"name": "customer_name", "type": "string", "required": True},
-        {"name": "email", "type": "string", "required": True},
-        {"name": "plan", "type": "string", "default": "free"},
-    ],
-    "action": "send_email",
-    "config": {
-        "to": "{{ params.email }}",
-        "message": "Welcome {{params.customer_name}}! Your {{params.plan}} plan is ready.",
-    },
-}
+SEED_WORKFLOW: dict[str, Any] = welcome_email_workflow()
 
 
 def step(execution: dict[str, Any], step_id: str) -> dict[str, Any]:

@@ -16,23 +16,12 @@ from moto.ses.models import ses_backends
 
 from goflow import composition
 from goflow.connectors.registry import ConnectorRegistry, PluginProblem
+from goflow.examples import seed_as_written, welcome_email_workflow
 from tests.integration.api_client import ApiClient, api_handler, lambda_context, tenant_client, wait_for_end
 from tests.integration.platform import ACCOUNT, REGION, Platform, running_platform
 
-SEED_AS_WRITTEN: dict[str, Any] = {
-    "name": "Send Welcome Email",
-    "parameters": [
-        {"name": "customer_name", "type": "string", "required": True},
-        {"name": "email", "type": "string", "required": True},
-        {"name": "plan", "type": "string", "default": "free"},
-    ],
-    "action": "send_email",
-    "config": {"message": "Welcome {{params.customer_name}}! Your {{params.plan}} plan is ready."},
-}
-SEED_WITH_RECIPIENT: dict[str, Any] = {
-    **SEED_AS_WRITTEN,
-    "config": {**SEED_AS_WRITTEN["config"], "to": "{{ params.email }}"},
-}
+SEED_AS_WRITTEN: dict[str, Any] = seed_as_written()
+SEED_WITH_RECIPIENT: dict[str, Any] = welcome_email_workflow()
 SEED_PARAMETERS = {"customer_name": "Alex", "email": "alex@example.com", "plan": "pro"}
 GREETING: dict[str, Any] = {
     "name": "Greeting",

@@ -17,23 +17,12 @@ import pytest
 from moto.ses.models import ses_backends
 
 from goflow.errors import ExecutionAlreadyExistsError, ExecutionFinishedError, ParameterValidationError
+from goflow.examples import welcome_email_workflow
 from goflow.local.events import DETAIL_TYPE
 from tests.integration.platform import ACCOUNT, REGION, Platform, running_platform
 from tests.support.http_server import Reply, ScriptedServer, scripted_server
 
-SEED_WORKFLOW: dict[str, Any] = {
-    "name": "Send Welcome Email",
-    "parameters": [
-        {"name": "customer_name", "type": "string", "required": True},
-        {"name": "email", "type": "string", "required": True},
-        {"name": "plan", "type": "string", "default": "free"},
-    ],
-    "action": "send_email",
-    "config": {
-        "to": "{{ params.email }}",
-        "message": "Welcome {{params.customer_name}}! Your {{params.plan}} plan is ready.",
-    },
-}
+SEED_WORKFLOW: dict[str, Any] = welcome_email_workflow()
 
 
 @pytest.fixture

@@ -9,20 +9,12 @@ import pytest
 
 from goflow.connectors.registry import ConnectorRegistry
 from goflow.errors import WorkflowValidationError
+from goflow.examples import seed_as_written
 from goflow.workflows.model import Step, Trigger, WorkflowSpec
 from goflow.workflows.validation import coerce_default, parse_workflow
 
 # The "Runtime Parameters" example of the seed's quick reference, exactly as a client sends it.
-SEED_DOCUMENT: dict[str, Any] = {
-    "name": "Send Welcome Email",
-    "parameters": [
-        {"name": "customer_name", "type": "string", "required": True},
-        {"name": "email", "type": "string", "required": True},
-        {"name": "plan", "type": "string", "default": "free"},
-    ],
-    "action": "send_email",
-    "config": {"message": "Welcome {{params.customer_name}}! Your {{params.plan}} plan is ready."},
-}
+SEED_DOCUMENT: dict[str, Any] = seed_as_written()
 
 
 def _problems(document: Any, registry: ConnectorRegistry) -> list[tuple[str, str]]:

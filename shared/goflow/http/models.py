@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
+from goflow.examples import welcome_email_workflow
 from goflow.executions.model import Execution, ExecutionFailure, ExecutionStatus, StepSummary
 from goflow.workflows.model import Parameter, Step, Trigger, Workflow
 
@@ -41,19 +42,7 @@ _CANONICAL_EXAMPLE: dict[str, Any] = {
     "mode": "standard",
     "is_active": True,
 }
-_SEED_EXAMPLE: dict[str, Any] = {
-    "name": "Send Welcome Email",
-    "parameters": [
-        {"name": "customer_name", "type": "string", "required": True},
-        {"name": "email", "type": "string", "required": True},
-        {"name": "plan", "type": "string", "default": "free"},
-    ],
-    "action": "send_email",
-    "config": {
-        "to": "{{ params.email }}",
-        "message": "Welcome {{params.customer_name}}! Your {{params.plan}} plan is ready.",
-    },
-}
+_SEED_EXAMPLE: dict[str, Any] = welcome_email_workflow()
 
 
 def _workflow_document_schema(schema: dict[str, Any]) -> None:
