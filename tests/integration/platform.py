@@ -92,6 +92,7 @@ class Platform:
                 continue
             for item in running:
                 _stop_when_started(self.sfn, item["executionArn"])
+                _wait_until_ended(self.sfn, item["executionArn"])
 
 
 def _stop_when_started(sfn: Any, execution_arn: str, attempts: int = 20) -> None:
@@ -102,6 +103,16 @@ def _stop_when_started(sfn: Any, execution_arn: str, attempts: int = 20) -> None
             return
         except AttributeError:
             time.sleep(0.05)
+
+
+def _wait_until_ended(sfn: Any, execution_arn: str, timeout: float = 10.0) -> None:
+    """moto ends a stopped run on its worker thread; its status event must not leak into the next test."""
+    give_up = time.monotonic() + timeout
+    while (
+        time.monotonic() < give_up
+        and sfn.describe_execution(executionArn=execution_arn)["status"] == "RUNNING"
+    ):
+        time.sleep(0.02)
 
 
 def _register_functions(dispatcher: LambdaDispatcher, lam: Any, role_arn: str) -> dict[str, str]:

@@ -488,3 +488,24 @@ def _wait_for_event(
             return
         time.sleep(0.05)
     raise AssertionError(f"no {event_type} event within {timeout} s")
+
+
+def test_a_status_event_for_an_unknown_execution_is_ignored(platform: Platform) -> None:
+    # Given a status event for a GoFlow-shaped run whose record does not exist (expired by TTL)
+    state = {"execution": {"tenant_id": platform.tenant, "id": "ex_01jzzzzzzzzzzzzzzzzzzzzzzy"}}
+    event = {
+        "detail-type": DETAIL_TYPE,
+        "source": "aws.states",
+        "detail": {
+            "name": "ex_01jzzzzzzzzzzzzzzzzzzzzzzy",
+            "status": "SUCCEEDED",
+            "input": json.dumps(state),
+        },
+    }
+
+    # When the recorder receives it
+    result = platform.dispatcher.invoke("OutcomeFunction", event)
+
+    # Then it succeeds without recording anything (EventBridge would otherwise retry it into the DLQ)
+    assert not result.failed, result.payload
+    assert result.payload == {"recorded": False}

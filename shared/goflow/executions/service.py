@@ -171,9 +171,10 @@ class ExecutionService:
         """Record what an EventBridge "Step Functions Execution Status Change" event reports.
 
         Never moves a record backwards: a duplicate or late event for a finished run changes nothing.
-        Returns the updated record, or None when the event is not about a GoFlow run or is about an
-        express run: express machines record their own outcome (:meth:`record_finish`). AWS sends no
-        such events for them; an emulator that does (the local stack) must not race that recorder.
+        Returns the updated record, or None when the event is not about a GoFlow run (or its record is
+        gone), or is about an express run: express machines record their own outcome
+        (:meth:`record_finish`). AWS sends no such events for them; an emulator that does (the local
+        stack) must not race that recorder.
         """
         status = detail.get("status")
         if status not in TERMINAL_STATUSES:
@@ -185,7 +186,12 @@ class ExecutionService:
                 "status event is not about a GoFlow run", extra={"arn": detail.get("executionArn")}
             )
             return None
-        execution = self.executions.get(tenant_id, execution_id)
+        try:
+            execution = self.executions.get(tenant_id, execution_id)
+        except ExecutionNotFoundError:
+            # Its record expired (TTL) or was never GoFlow's: retrying the event cannot help.
+            logger.warning("status event for an unknown execution", extra={"execution_id": execution_id})
+            return None
         if execution.mode == "express":
             logger.info("express runs record their own outcome", extra={"execution_id": execution_id})
             return None
