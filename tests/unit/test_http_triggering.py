@@ -121,6 +121,20 @@ def test_a_retry_returns_the_first_run(trigger: Trigger, executions: FakeExecuti
     assert executions.starts == 1
 
 
+def test_a_retry_after_the_run_ended_reports_its_current_status(
+    trigger: Trigger, executions: FakeExecutions
+) -> None:
+    # Given a keyed run that has since succeeded
+    first = trigger.trigger("acme", WORKFLOW.id, {"a": 1}, {}, idempotency_key="k")
+    executions.runs[first.execution_id].status = "SUCCEEDED"
+
+    # When the request is repeated
+    second = trigger.trigger("acme", WORKFLOW.id, {"a": 1}, {}, idempotency_key="k")
+
+    # Then the replay says how that run stands now
+    assert (second.execution_id, second.status, second.replayed) == (first.execution_id, "SUCCEEDED", True)
+
+
 def test_a_request_whose_first_attempt_died_after_claiming_starts_the_claimed_run(
     trigger: Trigger, executions: FakeExecutions, store: FakeStore
 ) -> None:

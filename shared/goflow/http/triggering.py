@@ -98,7 +98,7 @@ class Trigger:
         if not claimed:
             existing = self._existing(tenant_id, record)
             if existing is not None:
-                return Started(existing.id, existing.trace_id, "RUNNING", replayed=True)
+                return Started(existing.id, existing.trace_id, existing.status, replayed=True)
         try:
             execution = self._start(
                 tenant_id, workflow_id, parameters, trigger, record.execution_id, record.trace_id
