@@ -11,7 +11,8 @@ from goflow.connectors.registry import ConnectorRegistry
 from goflow.errors import WorkflowValidationError
 from goflow.examples import seed_as_written
 from goflow.workflows.model import Step, Trigger, WorkflowSpec
-from goflow.workflows.validation import coerce_default, parse_workflow
+from goflow.workflows.normalise import coerce_default
+from goflow.workflows.validation import parse_workflow
 
 # The "Runtime Parameters" example of the seed's quick reference, exactly as a client sends it.
 SEED_DOCUMENT: dict[str, Any] = seed_as_written()
