@@ -12,7 +12,7 @@ import pytest
 
 from goflow.local.gateway import Gateway
 from goflow.local.lambdas import LambdaDispatcher, LocalFunction
-from goflow.local.provision import HttpApiSpec, Route
+from goflow.local.provisioned import HttpApiSpec, Route
 
 FUNCTION = "goflow-test-api"
 Handler = Callable[[dict[str, Any], Any], Any]

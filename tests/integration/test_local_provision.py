@@ -11,15 +11,11 @@ import pytest
 import yaml
 
 from goflow.local.lambdas import Invocation
-from goflow.local.provision import (
-    ProvisionedStack,
-    Provisioner,
-    ProvisioningError,
-    RuleRouter,
-    creation_order,
-    expand,
-    merge_globals,
-)
+from goflow.local.ordering import creation_order
+from goflow.local.provision import Provisioner
+from goflow.local.provisioned import ProvisionedStack, ProvisioningError
+from goflow.local.rules import RuleRouter
+from goflow.local.sam import expand, merge_globals
 
 ROOT = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from goflow.local.cfn import load_template
-from goflow.local.provision import create_table_from_template
+from goflow.local.tables import create_table_from_template
 
 __all__ = ["create_table_from_template", "load_template", "table_properties"]
 

@@ -12,17 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from goflow.local.provision import FunctionSpec
-from goflow.local.stack import (
-    LocalConfig,
-    LogSink,
-    StartupError,
-    dev_api_key,
-    isolate_powertools_log_keys,
-    quick_start,
-    require_free_port,
-    shared_environment,
-)
+from goflow.local.banner import quick_start
+from goflow.local.config import LocalConfig, StartupError, require_free_port
+from goflow.local.devkey import dev_api_key
+from goflow.local.functions import shared_environment
+from goflow.local.logs import LogSink, isolate_powertools_log_keys
+from goflow.local.provisioned import FunctionSpec
 
 
 def spec(logical_id: str, environment: dict[str, str]) -> FunctionSpec:
@@ -151,7 +146,7 @@ def test_moto_batch_loads_on_first_use() -> None:
     # In a fresh interpreter: the ASL interpreter imports without moto's EC2, Batch still works
     code = """
 import sys
-from goflow.local.stack import defer_moto_batch
+from goflow.local.moto_server import defer_moto_batch
 defer_moto_batch()
 import moto.stepfunctions.parser.backend.execution
 assert "moto.ec2" not in sys.modules

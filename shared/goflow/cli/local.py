@@ -7,7 +7,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from goflow.local.stack import LocalConfig, run
+from goflow.local.config import LocalConfig
+from goflow.local.stack import run
 
 EXIT_USAGE = 2
 

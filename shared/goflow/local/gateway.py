@@ -26,7 +26,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from goflow.local.lambdas import Invocation
-from goflow.local.provision import HttpApiSpec, Route
+from goflow.local.provisioned import HttpApiSpec, Route
 
 logger = logging.getLogger("goflow.local.gateway")
 
