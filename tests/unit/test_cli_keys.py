@@ -138,3 +138,22 @@ def test_local_is_always_listed(capsys: pytest.CaptureFixture[str]) -> None:
     # Then both commands are there (local either runs the stack or says why it cannot)
     out = capsys.readouterr().out
     assert "keys" in out and "local" in out
+
+
+def test_an_unreachable_table_is_reported_with_the_reason(capsys: pytest.CaptureFixture[str]) -> None:
+    # Given an endpoint where nothing listens (outside moto: a real connection attempt on loopback)
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+
+    # When a key is created against it
+    status = main(
+        ["keys", "create", "--tenant", "acme", "--table", "t", "--endpoint-url", f"http://127.0.0.1:{port}"]
+    )
+
+    # Then the operator is told the table cannot be reached, and why
+    err = capsys.readouterr().err
+    assert status != 0
+    assert "cannot reach table t" in err and "EndpointConnectionError" in err

@@ -15,9 +15,11 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import boto3
+from botocore.exceptions import BotoCoreError
 
-from goflow.errors import GoFlowError
-from goflow.store.apikeys import ApiKeyRepository, TableMissingError
+from goflow.errors import EngineError, GoFlowError
+from goflow.store.apikeys import ApiKeyRepository
+from goflow.store.table import TableMissingError
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -129,6 +131,12 @@ def _on_table(table: str, action: Callable[[], Any]) -> Any:
             f"table {table} does not exist; check --table/GOFLOW_TABLE_NAME, the region and the endpoint "
             "(the stack's outputs name the table)"
         ) from error
+    except EngineError as error:
+        # The adapter keeps botocore's details out of its message; the operator needs them here.
+        cause = error.__cause__
+        if isinstance(cause, BotoCoreError):
+            raise CliError(f"cannot reach table {table}: {type(cause).__name__}: {cause}") from error
+        raise
     except GoFlowError:
         raise
     except Exception as error:  # noqa: BLE001 - botocore's credential/endpoint errors, told plainly

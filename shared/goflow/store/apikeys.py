@@ -21,11 +21,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from goflow.errors import ConflictError, EngineError, ErrorDetail, GoFlowError, NotFoundError, ValidationError
+from goflow.errors import ConflictError, ErrorDetail, NotFoundError, ValidationError
 from goflow.ports import Clock
-from goflow.store.items import deserialize_item, iso_utc, serialize_item
+from goflow.store.items import iso_utc, serialize_item
+from goflow.store.table import DynamoDBClient, Table, TransactionCancelled
 
 KEY_PREFIX = "gf_"
 KEY_PATTERN = re.compile(r"^gf_[A-Za-z0-9_-]{43}$")
@@ -35,26 +34,9 @@ MAX_LABEL_LENGTH = 256
 APIKEY_SK = "APIKEY"
 APIKEYID_SK = "APIKEYID"
 
-DynamoDBClient = Any
-
-
-class _TransactionCancelled(Exception):
-    """A transaction's condition failed (or it collided with another write)."""
-
-    def __init__(self, error: ClientError) -> None:
-        super().__init__("transaction cancelled")
-        self.error = error
-
 
 class ApiKeyNotFoundError(NotFoundError):
     code = "api_key_not_found"
-
-
-class TableMissingError(GoFlowError):
-    """The configured table does not exist (wrong name, region or endpoint)."""
-
-    status = 500
-    code = "table_missing"
 
 
 @dataclass(frozen=True)
@@ -90,8 +72,7 @@ class ApiKeyRepository:
     """Creates, resolves and revokes API keys; takes an injected boto3 DynamoDB client."""
 
     def __init__(self, client: DynamoDBClient, table_name: str, clock: Clock = _utcnow) -> None:
-        self._client = client
-        self._table = table_name
+        self._table = Table(client, table_name)
         self._clock = clock
 
     def create(self, tenant: str, label: str | None = None, key: str | None = None) -> tuple[str, str]:
@@ -126,19 +107,21 @@ class ApiKeyRepository:
         if label is not None:
             key_item["label"] = id_item["label"] = label
         try:
-            self._call(
+            self._table.call(
                 "transact_write_items",
                 TransactItems=[{"Put": self._put(key_item)}, {"Put": self._put(id_item)}],
             )
-        except _TransactionCancelled as cancelled:
-            raise ConflictError("that API key already exists; let GoFlow generate one") from cancelled.error
+        except TransactionCancelled as cancelled:
+            raise ConflictError(
+                "that API key already exists; let GoFlow generate one"
+            ) from cancelled.__cause__
         return key_id, plaintext
 
     def tenant_for(self, key: str) -> str | None:
         """The tenant ``key`` belongs to; None when it is malformed, unknown or revoked."""
         if not is_well_formed_key(key):
             return None
-        item = self._get({"pk": f"APIKEY#{key_hash(key)}", "sk": APIKEY_SK})
+        item = self._table.get({"pk": f"APIKEY#{key_hash(key)}", "sk": APIKEY_SK})
         if item is None or item.get("revoked") is True:
             return None
         tenant = item.get("tenant_id")
@@ -147,7 +130,7 @@ class ApiKeyRepository:
     def describe(self, key_id: str) -> ApiKey:
         """The key's record; ``ApiKeyNotFoundError`` when there is none."""
         pointer = self._pointer(key_id)
-        item = self._get({"pk": f"APIKEY#{pointer['key_hash']}", "sk": APIKEY_SK}) or {}
+        item = self._table.get({"pk": f"APIKEY#{pointer['key_hash']}", "sk": APIKEY_SK}) or {}
         return _api_key(key_id, pointer, revoked=item.get("revoked") is True or not item)
 
     def revoke(self, key_id: str) -> ApiKey:
@@ -156,17 +139,17 @@ class ApiKeyRepository:
         revoked_at = iso_utc(self._clock())
         try:
             self._revoke(key_id, pointer["key_hash"], revoked_at)
-        except _TransactionCancelled as cancelled:
-            raise ApiKeyNotFoundError(f"API key {key_id} not found") from cancelled.error
+        except TransactionCancelled as cancelled:
+            raise ApiKeyNotFoundError(f"API key {key_id} not found") from cancelled.__cause__
         return _api_key(key_id, pointer, revoked=True)
 
     def _revoke(self, key_id: str, digest: str, revoked_at: str) -> None:
-        self._call(
+        self._table.call(
             "transact_write_items",
             TransactItems=[
                 {
                     "Update": {
-                        "TableName": self._table,
+                        "TableName": self._table.name,
                         "Key": serialize_item({"pk": f"APIKEY#{digest}", "sk": APIKEY_SK}),
                         "UpdateExpression": "SET revoked = :yes, revoked_at = if_not_exists(revoked_at, :at)",
                         "ConditionExpression": "attribute_exists(pk)",
@@ -175,7 +158,7 @@ class ApiKeyRepository:
                 },
                 {
                     "Update": {
-                        "TableName": self._table,
+                        "TableName": self._table.name,
                         "Key": serialize_item({"pk": f"APIKEYID#{key_id}", "sk": APIKEYID_SK}),
                         "UpdateExpression": "SET revoked_at = if_not_exists(revoked_at, :now)",
                         "ConditionExpression": "attribute_exists(pk)",
@@ -188,37 +171,17 @@ class ApiKeyRepository:
     def _pointer(self, key_id: str) -> dict[str, Any]:
         if not KEY_ID_PATTERN.fullmatch(key_id):
             raise ApiKeyNotFoundError(f"API key {key_id} not found")
-        pointer = self._get({"pk": f"APIKEYID#{key_id}", "sk": APIKEYID_SK})
+        pointer = self._table.get({"pk": f"APIKEYID#{key_id}", "sk": APIKEYID_SK})
         if pointer is None or not isinstance(pointer.get("key_hash"), str):
             raise ApiKeyNotFoundError(f"API key {key_id} not found")
         return pointer
 
     def _put(self, item: Mapping[str, Any]) -> dict[str, Any]:
         return {
-            "TableName": self._table,
+            "TableName": self._table.name,
             "Item": serialize_item(item),
             "ConditionExpression": "attribute_not_exists(pk)",
         }
-
-    def _get(self, key: Mapping[str, str]) -> dict[str, Any] | None:
-        response = self._call("get_item", TableName=self._table, Key=serialize_item(key), ConsistentRead=True)
-        item = response.get("Item")
-        return deserialize_item(item) if item else None
-
-    def _call(self, operation: str, **request: Any) -> dict[str, Any]:
-        try:
-            response: dict[str, Any] = getattr(self._client, operation)(**request)
-        except ClientError as exc:
-            error = exc.response.get("Error", {})
-            code = error.get("Code", "Unknown")
-            if code == "ResourceNotFoundException":
-                raise TableMissingError(f"DynamoDB table {self._table} does not exist") from exc
-            if code == "TransactionCanceledException":
-                raise _TransactionCancelled(exc) from exc
-            raise EngineError(f"DynamoDB {operation} on table {self._table} failed: {code}") from exc
-        except BotoCoreError as exc:
-            raise EngineError(f"DynamoDB {operation} on table {self._table} failed: {exc}") from exc
-        return response
 
 
 def _api_key(key_id: str, pointer: Mapping[str, Any], revoked: bool) -> ApiKey:

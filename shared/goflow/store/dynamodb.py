@@ -2,51 +2,36 @@
 
 Both take an injected boto3 DynamoDB *client* and the table name, map explicitly between the domain
 models and the item model of :mod:`goflow.store.items`, guard create-once and versioned writes with
-condition expressions, and translate DynamoDB's errors into GoFlow's: a failed condition becomes the
-domain's conflict or not-found error, anything else AWS answers becomes ``EngineError``.
+condition expressions, and turn a failed condition (:mod:`goflow.store.table` translates the rest of
+DynamoDB's errors) into the domain's conflict or not-found error.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
-
-from botocore.exceptions import BotoCoreError, ClientError
 
 from goflow.errors import (
-    EngineError,
     ExecutionAlreadyExistsError,
     ExecutionNotFoundError,
-    GoFlowError,
-    PayloadTooLargeError,
     WorkflowConflictError,
     WorkflowNotFoundError,
 )
 from goflow.executions.model import Execution
-from goflow.pagination import MAX_PAGE_SIZE, Page
+from goflow.pagination import Page
 from goflow.ports import Clock
 from goflow.store.items import (
-    GSI1,
-    KEY_ATTRIBUTES,
     ExecutionItem,
     WorkflowItem,
-    deserialize_item,
     epoch_seconds,
     execution_key,
     executions_gsi1pk,
-    fits_in_item,
     is_key_part,
-    serialize_item,
     workflow_key,
     workflows_gsi1pk,
 )
-from goflow.store.tokens import decode_token, encode_token, invalid_token_error
+from goflow.store.table import ConditionFailed, DynamoDBClient, Table
 from goflow.workflows.model import Workflow
 
-DynamoDBClient = Any  # a boto3 ``dynamodb`` client; typed loosely to keep boto3 stubs optional
-
-_CONDITION_FAILED = "ConditionalCheckFailedException"
 # A record must outlive its run, however long a Standard run lasts, so the run's end can be recorded.
 _TTL_GRACE = timedelta(days=1)
 
@@ -55,125 +40,19 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class _ConditionFailed(Exception):
-    """A condition expression failed; ``old_item`` is the stored item (plain values) if any."""
-
-    def __init__(self, old_item: dict[str, Any] | None, error: ClientError) -> None:
-        super().__init__("conditional check failed")
-        self.old_item = old_item
-        self.error = error
-
-
-class _Table:
-    """The few DynamoDB calls the repositories make, with wire (de)serialisation and error mapping."""
-
-    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
-        self._client = client
-        self.name = table_name
-
-    def get(self, key: Mapping[str, str]) -> dict[str, Any] | None:
-        # Strongly consistent: a client reads its own create/update back at once.
-        response = self._call("get_item", TableName=self.name, Key=serialize_item(key), ConsistentRead=True)
-        item = response.get("Item")
-        return deserialize_item(item) if item else None
-
-    def put(
-        self,
-        attributes: Mapping[str, Any],
-        condition: str,
-        names: Mapping[str, str] | None = None,
-        values: Mapping[str, Any] | None = None,
-    ) -> None:
-        if not fits_in_item(attributes):
-            raise PayloadTooLargeError("The record is larger than the 400 KB a stored item may hold")
-        self._call(
-            "put_item",
-            TableName=self.name,
-            Item=serialize_item(attributes),
-            ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            **_condition(condition, names, values),
-        )
-
-    def delete(self, key: Mapping[str, str], condition: str) -> None:
-        self._call(
-            "delete_item",
-            TableName=self.name,
-            Key=serialize_item(key),
-            **_condition(condition, None, None),
-        )
-
-    def query_gsi1(self, gsi1pk: str, limit: int, next_token: str | None) -> Page[dict[str, Any]]:
-        """One page of the ``gsi1pk`` partition, newest first.
-
-        Asks for one item more than ``limit`` so the last page carries no token. A page can still
-        hold fewer than ``limit`` items (DynamoDB reads at most 1 MB per call): only a missing
-        ``next_token`` means the end.
-        """
-        limit = max(1, min(limit, MAX_PAGE_SIZE))
-        request: dict[str, Any] = {
-            "TableName": self.name,
-            "IndexName": GSI1,
-            "KeyConditionExpression": "gsi1pk = :gsi1pk",
-            "ExpressionAttributeValues": {":gsi1pk": {"S": gsi1pk}},
-            "ScanIndexForward": False,
-            "Limit": limit + 1,
-        }
-        if next_token is not None:
-            request["ExclusiveStartKey"] = serialize_item(decode_token(next_token, gsi1pk))
-        response = self._call(
-            "query", invalid=invalid_token_error if next_token is not None else None, **request
-        )
-        items = [deserialize_item(item) for item in response.get("Items", [])]
-        if len(items) > limit:
-            items = items[:limit]
-            return Page(items, encode_token({name: items[-1][name] for name in KEY_ATTRIBUTES}))
-        last_key = response.get("LastEvaluatedKey")
-        return Page(items, encode_token(deserialize_item(last_key)) if last_key else None)
-
-    def _call(
-        self, operation: str, invalid: Callable[[], GoFlowError] | None = None, **request: Any
-    ) -> dict[str, Any]:
-        try:
-            response: dict[str, Any] = getattr(self._client, operation)(**request)
-        except ClientError as exc:
-            error = exc.response.get("Error", {})
-            code = error.get("Code", "Unknown")
-            if code == _CONDITION_FAILED:
-                old = exc.response.get("Item")
-                raise _ConditionFailed(deserialize_item(old) if old else None, exc) from exc
-            if code == "ValidationException" and invalid is not None:
-                raise invalid() from exc
-            # Clients see the message: the AWS details stay in the cause, for the logs.
-            raise EngineError(f"The data store failed ({operation}: {code}); try again") from exc
-        except BotoCoreError as exc:
-            raise EngineError(f"The data store is unreachable ({operation}); try again") from exc
-        return response
-
-
-def _condition(
-    expression: str, names: Mapping[str, str] | None, values: Mapping[str, Any] | None
-) -> dict[str, Any]:
-    request: dict[str, Any] = {"ConditionExpression": expression}
-    if names:
-        request["ExpressionAttributeNames"] = dict(names)
-    if values:
-        request["ExpressionAttributeValues"] = serialize_item(values)
-    return request
-
-
 class DynamoWorkflowRepository:
     """``WorkflowRepository`` on the GoFlow table: one item per workflow, listed through ``gsi1``."""
 
     def __init__(self, client: DynamoDBClient, table_name: str) -> None:
-        self._table = _Table(client, table_name)
+        self._table = Table(client, table_name)
 
     def create(self, workflow: Workflow) -> None:
         """Store a new workflow; ``WorkflowConflictError`` when its id is taken."""
         _require_key_parts(workflow.tenant_id, workflow.id)
         try:
             self._table.put(WorkflowItem.from_workflow(workflow).to_attributes(), "attribute_not_exists(pk)")
-        except _ConditionFailed as failed:
-            raise WorkflowConflictError(f"Workflow {workflow.id} already exists") from failed.error
+        except ConditionFailed as failed:
+            raise WorkflowConflictError(f"Workflow {workflow.id} already exists") from failed.__cause__
 
     def get(self, tenant_id: str, workflow_id: str) -> Workflow:
         """The tenant's workflow; ``WorkflowNotFoundError`` when missing or another tenant's."""
@@ -197,14 +76,14 @@ class DynamoWorkflowRepository:
                 names={"#version": "version"},
                 values={":expected": expected_version},
             )
-        except _ConditionFailed as failed:
+        except ConditionFailed as failed:
             if failed.old_item is None:
-                raise _workflow_not_found(workflow.id) from failed.error
+                raise _workflow_not_found(workflow.id) from failed.__cause__
             stored = failed.old_item.get("version")
             raise WorkflowConflictError(
                 f"Workflow {workflow.id} was changed by someone else (version {stored}); "
                 f"reload it and apply your change again"
-            ) from failed.error
+            ) from failed.__cause__
 
     def delete(self, tenant_id: str, workflow_id: str) -> None:
         """Delete the tenant's workflow; ``WorkflowNotFoundError`` when missing or another tenant's."""
@@ -212,8 +91,8 @@ class DynamoWorkflowRepository:
             raise _workflow_not_found(workflow_id)
         try:
             self._table.delete(workflow_key(tenant_id, workflow_id), "attribute_exists(pk)")
-        except _ConditionFailed as failed:
-            raise _workflow_not_found(workflow_id) from failed.error
+        except ConditionFailed as failed:
+            raise _workflow_not_found(workflow_id) from failed.__cause__
 
     def list(self, tenant_id: str, limit: int, next_token: str | None) -> Page[Workflow]:
         """The tenant's workflows, newest first; ``InvalidPaginationTokenError`` for a token this
@@ -239,7 +118,7 @@ class DynamoExecutionRepository:
     ) -> None:
         if retention_days < 1:
             raise ValueError("retention_days must be at least 1")
-        self._table = _Table(client, table_name)
+        self._table = Table(client, table_name)
         self._retention = timedelta(days=retention_days)
         self._clock = clock
 
@@ -248,8 +127,10 @@ class DynamoExecutionRepository:
         _require_key_parts(execution.tenant_id, execution.id, execution.workflow_id)
         try:
             self._table.put(self._item(execution).to_attributes(), "attribute_not_exists(pk)")
-        except _ConditionFailed as failed:
-            raise ExecutionAlreadyExistsError(f"Execution {execution.id} already exists") from failed.error
+        except ConditionFailed as failed:
+            raise ExecutionAlreadyExistsError(
+                f"Execution {execution.id} already exists"
+            ) from failed.__cause__
 
     def get(self, tenant_id: str, execution_id: str) -> Execution:
         """The tenant's execution; ``ExecutionNotFoundError`` when missing or another tenant's."""
@@ -278,9 +159,9 @@ class DynamoExecutionRepository:
                 names={"#status": "status"},
                 values={":running": "RUNNING"},
             )
-        except _ConditionFailed as failed:
+        except ConditionFailed as failed:
             if failed.old_item is None:
-                raise _execution_not_found(execution.id) from failed.error
+                raise _execution_not_found(execution.id) from failed.__cause__
             return False
         return True
 

@@ -15,16 +15,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from goflow.errors import EngineError
 from goflow.ports import Clock
-from goflow.store.items import deserialize_item, epoch_seconds, iso_utc, serialize_item
+from goflow.store.items import epoch_seconds, iso_utc
+from goflow.store.table import ConditionFailed, DynamoDBClient, Table
 
 IDEMPOTENCY_SK = "IDEMPOTENCY"
 DEFAULT_TTL = timedelta(hours=24)
-
-DynamoDBClient = Any
 
 
 @dataclass(frozen=True)
@@ -55,8 +52,7 @@ class DynamoIdempotencyStore:
     def __init__(
         self, client: DynamoDBClient, table_name: str, ttl: timedelta = DEFAULT_TTL, clock: Clock = _utcnow
     ) -> None:
-        self._client = client
-        self._table = table_name
+        self._table = Table(client, table_name)
         self._ttl = ttl
         self._clock = clock
 
@@ -99,15 +95,12 @@ class DynamoIdempotencyStore:
             "expires_at": record.expires_at,
         }
         try:
-            self._call(
-                "put_item",
-                TableName=self._table,
-                Item=serialize_item(item),
-                ConditionExpression="attribute_not_exists(pk) OR expires_at < :now",
-                ExpressionAttributeValues=serialize_item({":now": epoch_seconds(now)}),
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            self._table.put(
+                item,
+                "attribute_not_exists(pk) OR expires_at < :now",
+                values={":now": epoch_seconds(now)},
             )
-        except _ConditionFailed as failed:
+        except ConditionFailed as failed:
             if failed.old_item is None:  # deleted between the check and now; let the client retry
                 raise EngineError("the idempotency record changed while it was read; try again") from None
             return _record(failed.old_item), False
@@ -116,35 +109,13 @@ class DynamoIdempotencyStore:
     def release(self, tenant_id: str, key: str, execution_id: str) -> None:
         """Forget the binding of ``key`` if it still names ``execution_id`` (a run that never started)."""
         try:
-            self._call(
-                "delete_item",
-                TableName=self._table,
-                Key=serialize_item({"pk": idempotency_pk(tenant_id, key), "sk": IDEMPOTENCY_SK}),
-                ConditionExpression="execution_id = :id",
-                ExpressionAttributeValues=serialize_item({":id": execution_id}),
+            self._table.delete(
+                {"pk": idempotency_pk(tenant_id, key), "sk": IDEMPOTENCY_SK},
+                "execution_id = :id",
+                values={":id": execution_id},
             )
-        except _ConditionFailed:
+        except ConditionFailed:
             pass
-
-    def _call(self, operation: str, **request: Any) -> dict[str, Any]:
-        try:
-            response: dict[str, Any] = getattr(self._client, operation)(**request)
-        except ClientError as exc:
-            error = exc.response.get("Error", {})
-            code = error.get("Code", "Unknown")
-            if code == "ConditionalCheckFailedException":
-                old = exc.response.get("Item")
-                raise _ConditionFailed(deserialize_item(old) if old else None) from exc
-            raise EngineError(f"DynamoDB {operation} on table {self._table} failed: {code}") from exc
-        except BotoCoreError as exc:
-            raise EngineError(f"DynamoDB {operation} on table {self._table} failed: {exc}") from exc
-        return response
-
-
-class _ConditionFailed(Exception):
-    def __init__(self, old_item: dict[str, Any] | None) -> None:
-        super().__init__("conditional check failed")
-        self.old_item = old_item
 
 
 def _record(item: dict[str, Any]) -> IdempotencyRecord:
