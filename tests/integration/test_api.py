@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import unquote
 
@@ -18,7 +17,7 @@ from goflow import composition
 from goflow.connectors.registry import ConnectorRegistry, PluginProblem
 from goflow.examples import seed_as_written, welcome_email_workflow
 from tests.integration.api_client import ApiClient, api_handler, lambda_context, tenant_client, wait_for_end
-from tests.integration.platform import ACCOUNT, REGION, Platform, running_platform
+from tests.integration.platform import ACCOUNT, REGION, Platform
 
 SEED_AS_WRITTEN: dict[str, Any] = seed_as_written()
 SEED_WITH_RECIPIENT: dict[str, Any] = welcome_email_workflow()
@@ -38,12 +37,6 @@ PAUSE: dict[str, Any] = {
 
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
-
-
-@pytest.fixture
-def platform(monkeypatch: pytest.MonkeyPatch) -> Iterator[Platform]:
-    with running_platform(monkeypatch) as running:
-        yield running
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from tests.integration.api_client import ApiClient, ApiResponse, api_handler, tenant_client, wait_for_end
-from tests.integration.platform import Platform, running_platform
+from tests.integration.platform import Platform
 
 # DESIGN.md's route table (webhooks come with a later issue), as OpenAPI path templates.
 ROUTES = {
@@ -36,12 +36,6 @@ GREETING: dict[str, Any] = {
 
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
-
-
-@pytest.fixture
-def platform(monkeypatch: pytest.MonkeyPatch) -> Iterator[Platform]:
-    with running_platform(monkeypatch) as running:
-        yield running
 
 
 @pytest.fixture

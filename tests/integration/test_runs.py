@@ -10,7 +10,6 @@ import io
 import json
 import logging
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,22 +18,10 @@ from moto.ses.models import ses_backends
 from goflow.errors import ExecutionAlreadyExistsError, ExecutionFinishedError, ParameterValidationError
 from goflow.examples import welcome_email_workflow
 from goflow.local.events import DETAIL_TYPE
-from tests.integration.platform import ACCOUNT, REGION, Platform, running_platform
-from tests.support.http_server import Reply, ScriptedServer, scripted_server
+from tests.integration.platform import ACCOUNT, REGION, Platform
+from tests.support.http_server import Reply, ScriptedServer
 
 SEED_WORKFLOW: dict[str, Any] = welcome_email_workflow()
-
-
-@pytest.fixture
-def platform(monkeypatch: pytest.MonkeyPatch) -> Iterator[Platform]:
-    with running_platform(monkeypatch) as running:
-        yield running
-
-
-@pytest.fixture
-def server() -> Iterator[ScriptedServer]:
-    with scripted_server() as running:
-        yield running
 
 
 def sent_emails() -> list[Any]:

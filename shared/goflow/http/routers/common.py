@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import BaseModel
 
 from goflow.errors import AuthenticationError, ExecutionNotFoundError, WorkflowNotFoundError
 from goflow.http.models import ErrorResponse
 from goflow.ids import is_execution_id, is_workflow_id
+from goflow.pagination import MAX_PAGE_SIZE
 
 TENANT_CONTEXT_KEY = "goflow_tenant_id"
+
+# The query parameters of every paginated list.
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Page size")]
+NextToken = Annotated[
+    str | None, Query(min_length=1, max_length=4096, description="`next_token` of the previous page")
+]
 
 _ERROR_DESCRIPTIONS = {
     400: "The request is invalid; `details` lists every problem with its field path",

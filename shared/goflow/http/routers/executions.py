@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from goflow import composition
@@ -27,6 +26,8 @@ from goflow.http.models import (
     ExecutionSummaryResponse,
 )
 from goflow.http.routers.common import (
+    Limit,
+    NextToken,
     check_execution_id,
     check_workflow_id,
     documented,
@@ -34,16 +35,11 @@ from goflow.http.routers.common import (
     tenant_of,
 )
 from goflow.http.telemetry import count, logger
-from goflow.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from goflow.pagination import DEFAULT_PAGE_SIZE
 from goflow.settings import load_settings
 
 router = APIGatewayHttpRouter()
 TAGS = ["executions"]
-
-Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Page size")]
-NextToken = Annotated[
-    str | None, Query(min_length=1, max_length=4096, description="`next_token` of the previous page")
-]
 
 
 @router.get(

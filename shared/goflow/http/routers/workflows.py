@@ -6,7 +6,7 @@ import os
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Query
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from goflow import composition
@@ -21,18 +21,21 @@ from goflow.http.models import (
     WorkflowListResponse,
     WorkflowResponse,
 )
-from goflow.http.routers.common import check_workflow_id, documented, json_response, tenant_of
+from goflow.http.routers.common import (
+    Limit,
+    NextToken,
+    check_workflow_id,
+    documented,
+    json_response,
+    tenant_of,
+)
 from goflow.http.telemetry import count, logger
 from goflow.http.triggering import Trigger
-from goflow.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from goflow.pagination import DEFAULT_PAGE_SIZE
 
 router = APIGatewayHttpRouter()
 TAGS = ["workflows"]
 
-Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Page size")]
-NextToken = Annotated[
-    str | None, Query(min_length=1, max_length=4096, description="`next_token` of the previous page")
-]
 IfMatch = Annotated[
     str | None,
     Header(description="The version you read (as returned in `version` or the ETag); 409 if it changed"),
