@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from goflow.executions.model import Execution
@@ -12,6 +12,11 @@ from goflow.pagination import Page
 from goflow.workflows.model import Workflow
 
 Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    """The default clock: the current time in UTC."""
+    return datetime.now(UTC)
 
 
 class WorkflowRepository(Protocol):

@@ -62,11 +62,16 @@ class ConnectorRegistry:
                 self.problems.append(PluginProblem(entry_point.name, f"{type(exc).__name__}: {exc}"))
 
 
-@lru_cache(maxsize=1)
-def default_registry() -> ConnectorRegistry:
-    """The built-in connectors and every installed plugin, loaded once per process."""
+def build_registry(**builtin_options: str) -> ConnectorRegistry:
+    """The built-in connectors (configured with ``builtin_options``) and every installed plugin."""
     from goflow.connectors.builtin import builtin_connectors
 
-    registry = ConnectorRegistry.of(builtin_connectors())
+    registry = ConnectorRegistry.of(builtin_connectors(**builtin_options))
     registry.load_entry_points()
     return registry
+
+
+@lru_cache(maxsize=1)
+def default_registry() -> ConnectorRegistry:
+    """:func:`build_registry` with default options, loaded once per process (for validation, listing)."""
+    return build_registry()

@@ -27,7 +27,7 @@ from goflow.executions.model import (
 from goflow.ids import new_execution_id, new_trace_id
 from goflow.pagination import Page
 from goflow.params import resolve_parameters
-from goflow.ports import Clock, ExecutionRepository, StateMachineEngine
+from goflow.ports import Clock, ExecutionRepository, StateMachineEngine, utcnow
 from goflow.stepfunctions import execution_arn_for
 from goflow.workflows.model import Workflow
 
@@ -40,10 +40,6 @@ CANCELLED_ERROR = "GoFlow.Cancelled"
 # the machine's TimeoutSeconds (which no state can catch) before it could.
 EXPRESS_RECORD_GRACE = timedelta(seconds=60)
 NOT_CANCELLABLE = "express runs cannot be cancelled; they end within their execution_timeout (≤ 300 s)"
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass

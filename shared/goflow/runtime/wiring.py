@@ -7,9 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from goflow.connectors.builtin import builtin_connectors
 from goflow.connectors.errors import FatalStepError
-from goflow.connectors.registry import ConnectorRegistry
+from goflow.connectors.registry import ConnectorRegistry, build_registry
 from goflow.executions.model import Execution
 from goflow.runtime.clients import ClientFactory, make_client_factory
 from goflow.runtime.finish import RunRecorder, finish_run
@@ -36,8 +35,7 @@ class StepRuntime:
         recorder: Callable[[], RunRecorder] | None = None,
     ) -> StepRuntime:
         """Built-in connectors (send_email's sender from settings), installed plugins and a client factory."""
-        registry = ConnectorRegistry.of(builtin_connectors(default_sender=settings.default_sender))
-        registry.load_entry_points()
+        registry = build_registry(default_sender=settings.default_sender)
         return cls(settings, registry, client_factory or make_client_factory(), recorder)
 
     def run(self, event: Any, remaining_ms: int, logger: StepLogger) -> dict[str, Any]:

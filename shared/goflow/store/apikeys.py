@@ -18,11 +18,10 @@ import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from goflow.errors import ConflictError, ErrorDetail, NotFoundError, ValidationError
-from goflow.ports import Clock
+from goflow.ports import Clock, utcnow
 from goflow.store.items import iso_utc, serialize_item
 from goflow.store.table import DynamoDBClient, Table, TransactionCancelled
 
@@ -64,14 +63,10 @@ def is_well_formed_key(key: str) -> bool:
     return bool(KEY_PATTERN.fullmatch(key))
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 class ApiKeyRepository:
     """Creates, resolves and revokes API keys; takes an injected boto3 DynamoDB client."""
 
-    def __init__(self, client: DynamoDBClient, table_name: str, clock: Clock = _utcnow) -> None:
+    def __init__(self, client: DynamoDBClient, table_name: str, clock: Clock = utcnow) -> None:
         self._table = Table(client, table_name)
         self._clock = clock
 

@@ -8,7 +8,7 @@ DynamoDB's errors) into the domain's conflict or not-found error.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from goflow.errors import (
     ExecutionAlreadyExistsError,
@@ -18,7 +18,7 @@ from goflow.errors import (
 )
 from goflow.executions.model import Execution
 from goflow.pagination import Page
-from goflow.ports import Clock
+from goflow.ports import Clock, utcnow
 from goflow.store.items import (
     ExecutionItem,
     WorkflowItem,
@@ -34,10 +34,6 @@ from goflow.workflows.model import Workflow
 
 # A record must outlive its run, however long a Standard run lasts, so the run's end can be recorded.
 _TTL_GRACE = timedelta(days=1)
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class DynamoWorkflowRepository:
@@ -114,7 +110,7 @@ class DynamoExecutionRepository:
         client: DynamoDBClient,
         table_name: str,
         retention_days: int = 90,
-        clock: Clock = _utcnow,
+        clock: Clock = utcnow,
     ) -> None:
         if retention_days < 1:
             raise ValueError("retention_days must be at least 1")

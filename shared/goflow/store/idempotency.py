@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from goflow.errors import EngineError
-from goflow.ports import Clock
+from goflow.ports import Clock, utcnow
 from goflow.store.items import epoch_seconds, iso_utc
 from goflow.store.table import ConditionFailed, DynamoDBClient, Table
 
@@ -37,10 +37,6 @@ class IdempotencyRecord:
     expires_at: int
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 def idempotency_pk(tenant_id: str, key: str) -> str:
     digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
     return f"TENANT#{tenant_id}#IDEMPOTENCY#{digest}"
@@ -50,7 +46,7 @@ class DynamoIdempotencyStore:
     """Binds idempotency keys to runs with one conditional put; takes an injected DynamoDB client."""
 
     def __init__(
-        self, client: DynamoDBClient, table_name: str, ttl: timedelta = DEFAULT_TTL, clock: Clock = _utcnow
+        self, client: DynamoDBClient, table_name: str, ttl: timedelta = DEFAULT_TTL, clock: Clock = utcnow
     ) -> None:
         self._table = Table(client, table_name)
         self._ttl = ttl

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from goflow.compiler import compile_workflow
@@ -12,15 +11,11 @@ from goflow.connectors.registry import ConnectorRegistry
 from goflow.errors import WorkflowConflictError
 from goflow.ids import new_workflow_id
 from goflow.pagination import Page
-from goflow.ports import Clock, StateMachineEngine, WorkflowRepository
+from goflow.ports import Clock, StateMachineEngine, WorkflowRepository, utcnow
 from goflow.workflows.model import Workflow, WorkflowSpec
 from goflow.workflows.validation import parse_workflow
 
 logger = logging.getLogger("goflow.workflows")
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass
