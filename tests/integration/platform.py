@@ -83,6 +83,26 @@ class Platform:
         assert execution.execution_arn
         return list(self.sfn.get_execution_history(executionArn=execution.execution_arn)["events"])
 
+    def wait_for_machine(self, execution_arn: str | None, timeout: float = 20.0) -> dict[str, Any]:
+        """Wait until Step Functions says the execution ended; return its description."""
+        give_up = time.monotonic() + timeout
+        while time.monotonic() < give_up:
+            described = dict(self.sfn.describe_execution(executionArn=execution_arn))
+            if described["status"] != "RUNNING":
+                return described
+            time.sleep(0.02)
+        raise AssertionError(f"the state machine did not end within {timeout} s")
+
+    def wait_for_event(self, execution_arn: str | None, event_type: str, timeout: float = 20.0) -> None:
+        """Wait until the execution's history holds an ``event_type`` event."""
+        give_up = time.monotonic() + timeout
+        while time.monotonic() < give_up:
+            events = self.sfn.get_execution_history(executionArn=execution_arn)["events"]
+            if any(e["type"] == event_type for e in events):
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"no {event_type} event within {timeout} s")
+
     def stop_everything(self) -> None:
         for workflow in self.created:
             arn = workflow.state_machine_arn
@@ -92,7 +112,8 @@ class Platform:
                 continue
             for item in running:
                 _stop_when_started(self.sfn, item["executionArn"])
-                _wait_until_ended(self.sfn, item["executionArn"])
+                # moto ends a stopped run on its worker thread: its event must not leak into the next test
+                self.wait_for_machine(item["executionArn"], timeout=10)
 
 
 def _stop_when_started(sfn: Any, execution_arn: str, attempts: int = 20) -> None:
@@ -103,16 +124,6 @@ def _stop_when_started(sfn: Any, execution_arn: str, attempts: int = 20) -> None
             return
         except AttributeError:
             time.sleep(0.05)
-
-
-def _wait_until_ended(sfn: Any, execution_arn: str, timeout: float = 10.0) -> None:
-    """moto ends a stopped run on its worker thread; its status event must not leak into the next test."""
-    give_up = time.monotonic() + timeout
-    while (
-        time.monotonic() < give_up
-        and sfn.describe_execution(executionArn=execution_arn)["status"] == "RUNNING"
-    ):
-        time.sleep(0.02)
 
 
 def _register_functions(dispatcher: LambdaDispatcher, lam: Any, role_arn: str) -> dict[str, str]:

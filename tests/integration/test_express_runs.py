@@ -12,7 +12,6 @@ The tests only use that to wait for a machine to end, never to record anything.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -45,16 +44,6 @@ def step(execution: Execution, step_id: str) -> StepSummary:
 
 def machine_status(platform: Platform, execution: Execution) -> dict[str, Any]:
     return dict(platform.sfn.describe_execution(executionArn=execution.execution_arn))
-
-
-def wait_for_machine(platform: Platform, execution: Execution, timeout: float = 20.0) -> dict[str, Any]:
-    give_up = time.monotonic() + timeout
-    while time.monotonic() < give_up:
-        described = machine_status(platform, execution)
-        if described["status"] != "RUNNING":
-            return described
-        time.sleep(0.05)
-    raise AssertionError("the state machine did not end")
 
 
 class NoExpressReads:
@@ -110,7 +99,7 @@ def test_an_express_run_that_succeeds_is_recorded_by_its_own_machine(platform: P
     assert step(execution, "say").output == {"value": "Hello!"}
     assert all(s.attempts is None and s.duration_ms is None for s in execution.steps)
     # And the machine itself ended well, after passing through goflow.succeeded
-    assert wait_for_machine(platform, execution)["status"] == "SUCCEEDED"
+    assert platform.wait_for_machine(execution.execution_arn)["status"] == "SUCCEEDED"
     entered = [
         e["stateEnteredEventDetails"]["name"] for e in platform.history(execution) if "Entered" in e["type"]
     ]
@@ -144,7 +133,7 @@ def test_an_express_run_whose_step_fails_is_recorded_failed_naming_the_step(plat
     assert not (execution.failure.cause or "").startswith("{")  # the message, not the Lambda's JSON
     assert [(s.step_id, s.status) for s in execution.steps] == [("boom", "FAILED")]
     # And the machine failed too, pointing at the record
-    described = wait_for_machine(platform, execution)
+    described = platform.wait_for_machine(execution.execution_arn)
     assert (described["status"], described.get("error")) == ("FAILED", "GoFlow.StepFailed")
 
 
@@ -189,7 +178,7 @@ def test_an_express_run_its_machine_timed_out_is_recorded_timed_out_when_read(pl
         )
     )
     execution = platform.start(workflow)
-    assert wait_for_machine(platform, execution)["status"] == "TIMED_OUT"
+    assert platform.wait_for_machine(execution.execution_arn)["status"] == "TIMED_OUT"
     engine = NoExpressReads(platform.executions.engine)
 
     def reader_at(seconds_after_deadline: int) -> ExecutionService:

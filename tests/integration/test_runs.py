@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-import time
 from typing import Any
 
 import pytest
@@ -268,7 +267,7 @@ def test_a_cancelled_run_ends_aborted(platform: Platform) -> None:
         }
     )
     execution = platform.start(workflow)
-    _wait_for_event(platform, execution.execution_arn, "WaitStateEntered")
+    platform.wait_for_event(execution.execution_arn, "WaitStateEntered")
 
     # When it is cancelled
     cancelled = platform.executions.cancel(platform.tenant, execution.id)
@@ -276,7 +275,7 @@ def test_a_cancelled_run_ends_aborted(platform: Platform) -> None:
     # Then it is recorded ABORTED, Step Functions agrees, and a second cancel is refused
     assert cancelled.status == "ABORTED"
     assert cancelled.failure is not None and cancelled.failure.error == "GoFlow.Cancelled"
-    _wait_for_machine(platform, execution.execution_arn)  # moto ends a stopped run on its worker thread
+    platform.wait_for_machine(execution.execution_arn)  # moto ends a stopped run on its worker thread
     platform.feed.wait_idle()
     described = platform.sfn.describe_execution(executionArn=execution.execution_arn)
     assert described["status"] == "ABORTED"
@@ -323,7 +322,7 @@ def test_a_record_whose_event_was_missed_is_reconciled_when_read(platform: Platf
         {"name": "quiet", "steps": [{"id": "a", "action": "transform", "config": {"value": 2}}]}
     )
     execution = platform.start(workflow)
-    _wait_for_machine(platform, execution.execution_arn)
+    platform.wait_for_machine(execution.execution_arn)
     assert platform.executions.executions.get(platform.tenant, execution.id).status == "RUNNING"
 
     # When the execution is read
@@ -420,15 +419,6 @@ def test_state_machine_follows_the_workflow_lifecycle(platform: Platform) -> Non
     assert arn not in [m["stateMachineArn"] for m in machines]
 
 
-def _wait_for_machine(platform: Platform, execution_arn: str | None, timeout: float = 20.0) -> None:
-    give_up = time.monotonic() + timeout
-    while time.monotonic() < give_up:
-        if platform.sfn.describe_execution(executionArn=execution_arn)["status"] != "RUNNING":
-            return
-        time.sleep(0.05)
-    raise AssertionError("the state machine did not end")
-
-
 def test_every_log_line_of_a_run_carries_its_identity(platform: Platform) -> None:
     # Given the JSON lines Powertools writes for every function, collected as they are formatted
     lines = io.StringIO()
@@ -463,18 +453,6 @@ def test_every_log_line_of_a_run_carries_its_identity(platform: Platform) -> Non
     for line in step_lines:
         assert line["action"] == "log"
     assert {line.get("function_name") for line in run_lines} >= {"ExecutorFunction", "OutcomeFunction"}
-
-
-def _wait_for_event(
-    platform: Platform, execution_arn: str | None, event_type: str, timeout: float = 20.0
-) -> None:
-    give_up = time.monotonic() + timeout
-    while time.monotonic() < give_up:
-        events = platform.sfn.get_execution_history(executionArn=execution_arn)["events"]
-        if any(e["type"] == event_type for e in events):
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"no {event_type} event within {timeout} s")
 
 
 def test_a_status_event_for_an_unknown_execution_is_ignored(platform: Platform) -> None:
